@@ -52,9 +52,11 @@ class OpenAISettings:
     )
     api_key_env: str = _describe(
         "Name of the environment variable that holds the API key; the key itself never "
-        "goes in a settings file. Unset or empty variable: no Authorization header.",
-        "OPENAI_API_KEY",
+        "goes in a settings file. Empty, or the variable unset: no Authorization header. "
+        "Empty by default so that a key meant for one service is never sent to another URL.",
+        "",
     )
+    context_window: int = _describe("Context window of the served model, in tokens.", 8192)
     timeout: float = _describe("Seconds to wait for the server to connect or send data.", 60.0)
     max_retries: int = _describe(
         "Retries after HTTP 429 or 503 before giving up (Retry-After is honoured).", 2
@@ -226,6 +228,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "local.n_ctx": (256, 1_048_576),
     "local.n_threads": (0, 1024),
     "openai.timeout": (0.1, 3600),
+    "openai.context_window": (256, 1_048_576),
     "openai.max_retries": (0, 10),
     "anthropic.max_concurrency": (1, 16),
     "anthropic.max_retries": (0, 10),

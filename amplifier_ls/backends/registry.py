@@ -22,7 +22,7 @@ def create_backend(settings: Settings, cache_dir: Path | None) -> Backend:
     if settings.backend == "openai":
         from .openai import OpenAIBackend
 
-        return OpenAIBackend(settings.openai, settings.model)
+        return OpenAIBackend(settings.openai, settings.model, context_window=settings.openai.context_window)
     if settings.backend == "anthropic":
         from .anthropic import AnthropicBackend
 
