@@ -123,7 +123,7 @@ class CorpusSettings:
         "Glob patterns (gitignore syntax) of files to leave out of the corpus.", factory=list
     )
     extensions: list[str] = _describe(
-        "File extensions read when a folder is given.",
+        "File extensions read when a folder or a glob is given.",
         factory=lambda: [".md", ".markdown", ".mdx", ".txt", ".rst", ".org", ".adoc", ".tex"],
     )
     max_file_bytes: int = _describe("Files larger than this, in bytes, are skipped.", 1_000_000)

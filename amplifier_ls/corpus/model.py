@@ -12,7 +12,7 @@ class Chunk:
     path: str
     """Path relative to the corpus root, with forward slashes; shown in the prompt."""
     title: str
-    """The file's title: its first heading, else its file name."""
+    """The file's title: its first level-1 heading, else the front-matter `title`, else the file stem."""
     heading_path: tuple[str, ...]
     """Headings enclosing the passage, outermost first."""
     text: str
