@@ -276,6 +276,7 @@ async def _run_prediction(args: argparse.Namespace, mode: str) -> int:
         else:
             offset = _offset_from_position(document, args.at)
         request = PredictionRequest(document=document, offset=offset, mode=mode, selection=selection)
+        predictor.volition_for(request)
 
         progress(f"Loading the {settings.backend} backend ({predictor.backend.model})…")
         generated = {"chars": 0}
@@ -342,6 +343,7 @@ def _report_prediction(args: argparse.Namespace, document: Document, prediction:
 
 
 async def _run_prompt(args: argparse.Namespace) -> int:
+    from .backends.base import GenerationRequest
     from .pipeline import PredictionRequest
 
     progress = StderrProgress()
@@ -366,9 +368,8 @@ async def _run_prompt(args: argparse.Namespace) -> int:
                 "horizon": volition.horizon,
             }, ensure_ascii=False, indent=2))
         else:
-            sys.stdout.write(prompt.text)
-            if not prompt.text.endswith("\n"):
-                sys.stdout.write("\n")
+            rendered = predictor.backend.describe_request(GenerationRequest(prompt=prompt, max_tokens=0))
+            sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
         return 0
     finally:
         progress.done()

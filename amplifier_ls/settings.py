@@ -179,7 +179,7 @@ class Settings:
     )
     model: str = _describe(
         "Model name passed to the backend. Empty: the backend's default "
-        "(local: the bundled model; openai: the server's first model).",
+        "(local: the bundled model; openai: the server's first model; anthropic: claude-haiku-4-5).",
         "",
     )
     local: LocalSettings = field(default_factory=LocalSettings)

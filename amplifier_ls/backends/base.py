@@ -83,6 +83,14 @@ class Backend(abc.ABC):
         """Estimate the tokens of `text`. Backends with a tokenizer at hand count exactly."""
         return estimate_tokens(text)
 
+    def describe_request(self, request: GenerationRequest) -> str:
+        """Render what this backend would send for `request`, for `amplifier-ls prompt`.
+
+        Completion backends send the prompt text as it is; chat backends override this to
+        show their messages.
+        """
+        return request.prompt.text
+
     async def prepare(self) -> None:
         """Load the model or check the connection ahead of the first request (optional)."""
 

@@ -4,4 +4,7 @@
 flavours). Tests import it as `fakes.openai_server`, because pytest puts tests/ on sys.path
 (tests/ has no __init__.py). A test that drives another process runs it as a script:
 `python tests/fakes/openai_server.py --port 0`.
+
+`anthropic_server` is a Messages API with the documented streaming events, run as a script
+with `python tests/fakes/anthropic_server.py --port 0`.
 """
