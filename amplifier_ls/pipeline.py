@@ -19,7 +19,7 @@ from .backends.base import Backend, GenerationInfo, GenerationRequest, Sampling
 from .backends.registry import create_backend
 from .cache import PredictionCache, default_cache_dir, request_key
 from .corpus.model import Chunk
-from .errors import BackendError, PromptTooLarge
+from .errors import PromptTooLarge
 from .postprocess import Finished, cut_at_horizon, cut_loop, finish, stop_sequences
 from .prompt import Prompt
 from .prompt_builder import Budget, build_prompt

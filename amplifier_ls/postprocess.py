@@ -19,7 +19,9 @@ from .volition import Volition
 
 Status = Literal["ok", "empty", "degenerate"]
 
-_SENTENCE_END = re.compile(r"[.!?…。！？](?:[\"'”’)\]]*)(?=\s|$)")
+# Latin-script sentence ends need a space or the end after them ("3.5" is no end); CJK full
+# stops end a sentence on their own, since CJK text has no spaces.
+_SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)|[。！？](?:[」』”’）]*)")
 _HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]|$)", re.MULTILINE)
 _FORMAT_LEAK = re.compile(r"^(?:==> .* <==|<!-- Writing archive of one author)", re.MULTILINE)
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -108,3 +108,63 @@ async def test_crlf_document_prediction_uses_crlf(tmp_path):
         PredictionRequest(document=document, offset=len(document.text), horizon="section")
     )
     assert prediction.texts == [" one.\r\n\r\nTwo."] or prediction.texts == ["one.\r\n\r\nTwo."]
+
+
+@pytest.mark.parametrize(
+    "raw, line, character, before, reply, expected",
+    [
+        ("# Note 😀\n\nSmile 😀 then", 2, 9, "Smile 😀 ", "went home.", "went home."),
+        ("# Café\n\nUn cafe\u0301 noir", 2, 9, "Un cafe\u0301 ", "et puis.", "et puis."),
+        ("# 日本\n\n東京に行きました", 2, 4, "東京に行", "きたい。次", "きたい。"),
+        ("# CRLF\r\n\r\nLine one.\r\nLine", 3, 4, "Line", " two is here.\n\nNext.", " two is here."),
+        ("", 0, 0, "", "Fresh start.", "Fresh start."),
+    ],
+    ids=["emoji", "combining", "cjk", "crlf", "empty"],
+)
+async def test_cursor_cut_points(tmp_path, raw, line, character, before, reply, expected):
+    backend = ScriptedBackend([reply])
+    predictor = make_predictor(tmp_path, backend)
+    document = Document.from_text(raw)
+    offset = document.offset_at(line, character, "utf-16")
+    prediction = await predictor.predict(
+        PredictionRequest(document=document, offset=offset, horizon="sentence")
+    )
+    assert prediction.prompt.body.endswith(before)
+    assert prediction.prompt.text.encode("utf-8").decode("utf-8") == prediction.prompt.text
+    assert prediction.texts == [expected]
+    assert document.text[:offset].endswith(before)
+
+
+def write_corpus(root):
+    notes = {
+        "notes/bread.md": "# Bread\n\nSourdough bread needs a lively starter and a long proof.\n",
+        "notes/trains.md": "# Trains\n\nNight trains across Europe are slow but restful.\n",
+        "notes/garden.md": "# Garden\n\nGarlic goes in the ground in autumn.\n",
+    }
+    for relative, text in notes.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+async def test_corpus_change_invalidates_only_dependent(tmp_path):
+    workspace = tmp_path / "workspace"
+    write_corpus(workspace)
+    settings = merge(Settings(), {"cache.dir": str(tmp_path / "cache"), "corpus.budget_tokens": 30})
+    document = Document.from_text("# Baking\n\nMy sourdough bread and its starter", path=workspace / "draft.md")
+    request = PredictionRequest(document=document, offset=len(document.text), horizon="sentence")
+
+    first = await Predictor(settings, workspace, backend=ScriptedBackend(["rose well."])).predict(request)
+    assert [excerpt.path for excerpt in first.prompt.excerpts] == ["notes/bread.md"]
+
+    (workspace / "notes/garden.md").write_text("# Garden\n\nShallots go in the ground in spring.\n")
+    unrelated = ScriptedBackend(["other."])
+    second = await Predictor(settings, workspace, backend=unrelated).predict(request)
+    assert second.cached
+    assert unrelated.requests == []
+
+    (workspace / "notes/bread.md").write_text("# Bread\n\nSourdough bread wants rye flour in the starter.\n")
+    related = ScriptedBackend(["changed."])
+    third = await Predictor(settings, workspace, backend=related).predict(request)
+    assert not third.cached
+    assert "rye flour" in third.prompt.prefix
