@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from . import __version__
 from .errors import AmplifierError, DocumentError
-from .settings import SETTINGS_FILE, Settings, describe_type, iter_fields, load
+from .settings import RANGES, SETTINGS_FILE, Settings, describe_type, iter_fields, load
 from .state import Document
 
 logger = logging.getLogger("amplifier_ls")
@@ -422,8 +422,9 @@ def _run_settings(args: argparse.Namespace) -> int:
         value: Any = current
         for part in key.split("."):
             value = getattr(value, part)
+        low, high = RANGES.get(key, (None, None))
         rows.append({"key": key, "type": describe_type(annotation), "default": default, "value": value,
-                     "description": description})
+                     "minimum": low, "maximum": high, "description": description})
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

@@ -224,7 +224,8 @@ def _coerce(annotation: Any, value: Any) -> tuple[bool, Any]:
     return False, value
 
 
-_RANGES: dict[str, tuple[float, float]] = {
+RANGES: dict[str, tuple[float, float]] = {
+    # Inclusive bounds of numeric settings, by dotted key; editors mirror them in their schemas.
     "local.n_ctx": (256, 1_048_576),
     "local.n_threads": (0, 1024),
     "openai.timeout": (0.1, 3600),
@@ -271,8 +272,8 @@ def _apply(target: Any, values: dict[str, Any], prefix: str, problems: dict[str,
             _apply(getattr(target, key), value, dotted + ".", problems)
             continue
         ok, coerced = _coerce(annotation, value)
-        if ok and dotted in _RANGES:
-            low, high = _RANGES[dotted]
+        if ok and dotted in RANGES:
+            low, high = RANGES[dotted]
             ok = low <= coerced <= high
             if not ok:
                 problems[dotted] = f"{describe_type(annotation)} from {low:g} to {high:g}, got {value!r}"
