@@ -94,6 +94,7 @@ class Predictor:
         self._corpus: CorpusIndex | None = None
         self._corpus_refreshed_at = 0.0
         self._corpus_excluded: frozenset[Path] = frozenset()
+        self._prompt_lock = asyncio.Lock()
 
     @property
     def corpus(self) -> CorpusIndex | None:
@@ -141,9 +142,22 @@ class Predictor:
     async def build_prompt(
         self, request: PredictionRequest, corpus_scale: float = 1.0, corpus_max_age_s: float = 0.0
     ) -> tuple[Prompt, Volition]:
-        """Build the prompt for a request; `corpus_scale` shrinks the archive budget on a retry."""
+        """Build the prompt for a request; `corpus_scale` shrinks the archive budget on a retry.
+
+        Scanning the corpus and counting tokens run in a worker thread, one request at a time,
+        so that a language server's event loop keeps answering meanwhile.
+        """
         volition = self.volition_for(request)
         await self.backend.prepare()
+        async with self._prompt_lock:
+            prompt = await asyncio.to_thread(
+                self._build_prompt_blocking, request, volition, corpus_scale, corpus_max_age_s
+            )
+        return prompt, volition
+
+    def _build_prompt_blocking(
+        self, request: PredictionRequest, volition: Volition, corpus_scale: float, corpus_max_age_s: float
+    ) -> Prompt:
         count = self.backend.count_tokens
         budget = Budget(
             context_window=self.backend.capabilities().context_window,
@@ -164,8 +178,7 @@ class Predictor:
             def fit_excerpts(tokens: int) -> list[Chunk]:
                 return corpus.search(query, tokens, count, exclude_paths=excluded)
 
-        prompt = build_prompt(request.document, volition, (), budget, count, fit_excerpts)
-        return prompt, volition
+        return build_prompt(request.document, volition, (), budget, count, fit_excerpts)
 
     def _sampling(self, index: int) -> Sampling:
         decoding = self.settings.decoding

@@ -177,10 +177,11 @@ def fix_boundaries(text: str, volition: Volition) -> str:
         trailing_newlines = len(before) - len(before.rstrip("\n"))
         leading_newlines = len(text) - len(text.lstrip("\n"))
         allowed = max(0, 2 - trailing_newlines) if before else 0
-        text = "\n" * min(leading_newlines, allowed) + text.lstrip("\n")
-        last_line = before.rsplit("\n", 1)[-1]
-        if last_line and not last_line.strip() and text[:1] in (" ", "\t"):
-            text = text.lstrip(" \t")
+        body = text.lstrip("\n")
+        if body.startswith(" ") and not body.startswith("  "):
+            # One space at the start of a line is the tokenizer's word boundary, not indentation.
+            body = body[1:]
+        text = "\n" * min(leading_newlines, allowed) + body
     elif volition.mode == "expand" and before and not before.endswith("\n"):
         text = "\n\n" + text.lstrip("\n")
 

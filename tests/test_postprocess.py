@@ -133,3 +133,14 @@ def test_expand_adds_blank_line_before_text():
 def test_stop_sequences_include_blank_line(horizon):
     volition = volition_at("Text", horizon=horizon)
     assert "\n\n" in stop_sequences(volition)
+
+
+@pytest.mark.parametrize("before", ["Last line.\n", "", "Para.\n\n"], ids=["after-newline", "empty", "after-blank"])
+def test_single_space_dropped_at_line_start(before):
+    volition = volition_at(before, horizon="sentence")
+    assert finish(" keeps on growing.", volition).text.lstrip("\n") == "keeps on growing."
+
+
+def test_indentation_kept_at_line_start():
+    volition = volition_at("- item\n", horizon="paragraph")
+    assert finish("  - nested item", volition).text == "  - nested item"

@@ -57,10 +57,6 @@ export function editorArguments(client: BaseLanguageClient, editor: TextEditor, 
  * be cancelled. So the request is sent here with a token of the extension's own: the
  * server's `$/progress` reports for it update the notification, and its Cancel button sends
  * `$/cancelRequest`.
- *
- * NOTE: amplifier-ls 0.1.0 creates a progress token of its own instead of reporting on this
- * one, so its messages show in the status area and the notification shows only the title.
- * Revisit when the server reports on the request's `workDoneToken`.
  */
 export async function runGeneration(
   client: BaseLanguageClient,
