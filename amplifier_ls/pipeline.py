@@ -92,7 +92,7 @@ class Predictor:
         self.backend = backend or create_backend(settings, self.cache_dir)
         self.cache = PredictionCache(self.cache_dir, settings.cache.size_limit_mb)
         self._corpus: CorpusIndex | None = None
-        self._corpus_refreshed_at = 0.0
+        self._corpus_refreshed_at = float("-inf")
         self._corpus_excluded: frozenset[Path] = frozenset()
         self._prompt_lock = asyncio.Lock()
 

@@ -33,7 +33,7 @@ class Finished:
     text: str
     status: Status
     reason: str = ""
-    """Why the text is empty or degenerate, or what was cut."""
+    """The reason the text is empty or degenerate, or a note on what was cut."""
 
 
 def stop_sequences(volition: Volition) -> tuple[str, ...]:

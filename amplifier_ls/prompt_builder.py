@@ -127,7 +127,12 @@ def build_prompt(
     document_before = head + kept
 
     if outline_comment:
-        separator = "" if kept.endswith("\n\n") or not kept else ("\n" if kept.endswith("\n") else "\n\n")
+        if not kept or kept.endswith("\n\n"):
+            separator = ""
+        elif kept.endswith("\n"):
+            separator = "\n"
+        else:
+            separator = "\n\n"
         draft = head + notes_comment + kept + separator + outline_comment
     else:
         draft = head + notes_comment + kept

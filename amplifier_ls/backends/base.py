@@ -1,10 +1,10 @@
 """The interface every backend implements: a few capabilities and one async text stream.
 
-A backend turns a `GenerationRequest` into text, streamed in pieces. It knows nothing of
-documents, corpora or caches: the pipeline builds the prompt before and post-processes the
-text after. Consumers must close the stream when they stop early, for example with
-`contextlib.aclosing`, so that cancelling the consuming task stops the generation at the
-backend (the local model stops sampling, an HTTP stream is closed).
+A backend turns a `GenerationRequest` into text, streamed in pieces. It does not see
+documents, corpora or caches, because the pipeline builds the prompt before and
+post-processes the text after. Consumers must close the stream when they stop early, for
+example with `contextlib.aclosing`, so that cancelling the consuming task stops the
+generation at the backend (the local model stops sampling, an HTTP stream is closed).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..prompt import Prompt
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do; the pipeline sizes prompts and schedules samples from it."""
+    """Capabilities of a backend, from which the pipeline sizes prompts and schedules samples."""
 
     context_window: int
     """Tokens the model accepts, prompt and output together."""

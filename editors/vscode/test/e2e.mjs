@@ -351,9 +351,18 @@ async function expandOutlineFromContextMenu(page) {
   }
   await page.keyboard.press("Shift+End");
 
-  const selected = page.locator(".monaco-editor .selected-text").first();
-  await selected.waitFor();
-  const box = await selected.boundingBox();
+  // The editor draws the selection as one element per line, and some may not be laid out
+  // yet (no bounding box), so wait for the first one with a size.
+  const selected = page.locator(".monaco-editor .selected-text");
+  const box = await waitFor("the selection to be drawn", async () => {
+    for (let index = 0; index < (await selected.count()); index += 1) {
+      const candidate = await selected.nth(index).boundingBox();
+      if (candidate && candidate.width > 0 && candidate.height > 0) {
+        return candidate;
+      }
+    }
+    return undefined;
+  });
   await page.mouse.click(box.x + Math.min(20, box.width / 2), box.y + box.height / 2, { button: "right" });
   const menuItem = page.locator(".monaco-menu .action-item", { hasText: "Expand the Selected Outline into a Draft" });
   await menuItem.first().waitFor({ timeout: 10_000 });
