@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from . import __version__
 from .errors import AmplifierError, DocumentError
-from .settings import RANGES, SETTINGS_FILE, Settings, describe_type, iter_fields, load
+from .settings import RANGES, SETTINGS_FILE, describe_type, iter_fields, load
 from .state import Document
 
 logger = logging.getLogger("amplifier_ls")
@@ -275,7 +275,9 @@ async def _run_prediction(args: argparse.Namespace, mode: str) -> int:
             offset = selection[0]
         else:
             offset = _offset_from_position(document, args.at)
-        request = PredictionRequest(document=document, offset=offset, mode=mode, selection=selection)
+        request = PredictionRequest(
+            document=document, offset=offset, mode=mode, selection=selection, horizon=args.horizon
+        )
         predictor.volition_for(request)
 
         progress(f"Loading the {settings.backend} backend ({predictor.backend.model})…")
@@ -416,7 +418,7 @@ def _run_corpus(args: argparse.Namespace) -> int:
 
 
 def _run_settings(args: argparse.Namespace) -> int:
-    current = load(args.workspace.resolve(), None) if args.workspace else Settings()
+    current = load(args.workspace.resolve() if args.workspace else find_workspace(Path.cwd()), None)
     rows = []
     for key, annotation, default, description in iter_fields():
         value: Any = current

@@ -23,7 +23,10 @@ Status = Literal["ok", "empty", "degenerate"]
 # stops end a sentence on their own, since CJK text has no spaces.
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)|[。！？](?:[」』”’）]*)")
 _HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]|$)", re.MULTILINE)
-_FORMAT_LEAK = re.compile(r"^(?:==> .* <==|<!-- Writing archive of one author)", re.MULTILINE)
+# The prompt's own markup: file markers (`==> path <==`, also when the model garbles their
+# start) and the HTML comments that carry notes. Text from there on is not the author's.
+_FORMAT_LEAK = re.compile(r"^.*<==[ \t]*$|<!--|-->", re.MULTILINE)
+_EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIN_SENTENCE_CHARS = 12
 
@@ -38,9 +41,9 @@ class Finished:
 
 def stop_sequences(volition: Volition) -> tuple[str, ...]:
     """Stop sequences that end generation at the horizon; post-processing cuts exactly."""
+    # A blank line is no stop sequence: at the end of a paragraph the model often starts with
+    # one, and the pipeline stops the stream itself once a paragraph has ended.
     stops = ["\n==> "]
-    if volition.horizon in ("sentence", "paragraph"):
-        stops.append("\n\n")
     if volition.horizon in ("section", "draft") and volition.section_level > 0:
         stops.extend("\n" + "#" * level + " " for level in range(1, volition.section_level + 1))
     return tuple(stops)
@@ -51,6 +54,9 @@ def cut_at_horizon(text: str, volition: Volition) -> str:
     leak = _FORMAT_LEAK.search(text)
     if leak:
         text = text[: leak.start()]
+    text = _EXTRA_BLANK_LINES.sub("\n\n", text)
+    if volition.mode == "expand":
+        text = _drop_leading_headings(text)
 
     horizon: Horizon = volition.horizon
     if horizon == "sentence":
@@ -86,6 +92,17 @@ def _cut_sentence(text: str, before: str) -> str:
     if line_break > 0:
         return text[:line_break]
     return text
+
+
+def _drop_leading_headings(text: str) -> str:
+    """Drop heading lines before the first prose: an outline expands within its section."""
+    while True:
+        stripped = text.lstrip("\n")
+        match = _HEADING_LINE.match(stripped)
+        if not match:
+            return text
+        line_end = stripped.find("\n")
+        text = "" if line_end == -1 else stripped[line_end + 1 :]
 
 
 def _cut_section(text: str, volition: Volition) -> str:
@@ -134,7 +151,7 @@ def is_degenerate(text: str) -> str:
     """Return why `text` is not worth offering, or "" when it is."""
     stripped = text.strip()
     if not stripped:
-        return "empty"
+        return "the model stopped without writing anything"
     if not _WORD.search(stripped):
         return "no words, only punctuation or symbols"
     if len(stripped) > 200:
@@ -192,12 +209,13 @@ def fix_boundaries(text: str, volition: Volition) -> str:
         after_newlines = len(after) - len(after.lstrip("\n"))
         text += "\n" * max(0, 2 - after_newlines)
     elif after and not after[0].isspace():
-        # Keep the separator the model wrote before the text that follows the cursor.
-        if "\n\n" in trailing:
+        # Keep the separator the model wrote before the text that follows the cursor; at the
+        # start of a block, the inserted paragraph gets a blank line of its own.
+        if "\n\n" in trailing or (before.endswith("\n\n") or not before) and volition.horizon != "sentence":
             text += "\n\n"
         elif "\n" in trailing:
             text += "\n"
-        elif trailing:
+        elif trailing or (text[-1:] in (".", "!", "?") and after[0].isascii() and after[0].isalnum()):
             text += " "
     return text
 
@@ -213,9 +231,12 @@ def finish(raw: str, volition: Volition, line_ending: str = "\n", after_chars: i
     if reason:
         if looped:
             reason = "the model repeated itself"
-        return Finished("", "degenerate" if reason != "empty" or looped else "empty", reason)
+        empty = not text.strip() and not looped
+        return Finished("", "empty" if empty else "degenerate", reason)
 
     text = fix_boundaries(text, volition)
-    if volition.lead and not text[len(volition.lead) :].strip():
-        return Finished("", "empty", "the model wrote only a heading mark")
+    if volition.lead:
+        heading, _, section_body = text[len(volition.lead) :].partition("\n")
+        if not heading.strip() or not section_body.strip():
+            return Finished("", "empty", "the model wrote a heading without a section")
     return Finished(apply_line_ending(text, line_ending), "ok", "cut a repetition" if looped else "")

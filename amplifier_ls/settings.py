@@ -276,7 +276,8 @@ def _apply(target: Any, values: dict[str, Any], prefix: str, problems: dict[str,
             low, high = RANGES[dotted]
             ok = low <= coerced <= high
             if not ok:
-                problems[dotted] = f"{describe_type(annotation)} from {low:g} to {high:g}, got {value!r}"
+                bounds = (f"{low:,.0f}", f"{high:,.0f}") if annotation is int else (f"{low:g}", f"{high:g}")
+                problems[dotted] = f"{describe_type(annotation)} from {bounds[0]} to {bounds[1]}, got {value!r}"
                 continue
         if not ok:
             problems[dotted] = f"{describe_type(annotation)}, got {value!r}"

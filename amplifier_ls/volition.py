@@ -7,6 +7,7 @@ still to come (the author's plan) and notes of intent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -122,6 +123,17 @@ def _blank_line_before(before: str) -> str:
     return "\n\n"
 
 
+_LIST_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _is_outline(lines: str) -> bool:
+    """Whether every non-blank line is a list item or an indented continuation of one."""
+    content = [line for line in lines.split("\n") if line.strip()]
+    if not content or not _LIST_LINE.match(content[0]):
+        return False
+    return all(_LIST_LINE.match(line) or line.startswith((" ", "\t")) for line in content)
+
+
 def _outline_range(
     document: Document, offset: int, selection: tuple[int, int] | None
 ) -> tuple[int, int, str]:
@@ -136,6 +148,10 @@ def _outline_range(
         outline = text[start:end]
         if not outline.strip():
             raise DocumentError("The selection is empty; select the outline's list lines to expand")
+        if not _is_outline(outline):
+            raise DocumentError(
+                "The selected lines are not an outline; select list lines (starting with -, * or 1.) to expand"
+            )
         return start, end, outline
 
     block = document.list_block_at(offset)

@@ -113,8 +113,8 @@ async def test_crlf_document_prediction_uses_crlf(tmp_path):
 @pytest.mark.parametrize(
     "raw, line, character, before, reply, expected",
     [
-        ("# Note 😀\n\nSmile 😀 then", 2, 9, "Smile 😀 ", "went home.", "went home."),
-        ("# Café\n\nUn cafe\u0301 noir", 2, 9, "Un cafe\u0301 ", "et puis.", "et puis."),
+        ("# Note 😀\n\nSmile 😀 then", 2, 9, "Smile 😀 ", "went home.", "went home. "),
+        ("# Café\n\nUn cafe\u0301 noir", 2, 9, "Un cafe\u0301 ", "et puis.", "et puis. "),
         ("# 日本\n\n東京に行きました", 2, 4, "東京に行", "きたい。次", "きたい。"),
         ("# CRLF\r\n\r\nLine one.\r\nLine", 3, 4, "Line", " two is here.\n\nNext.", " two is here."),
         ("", 0, 0, "", "Fresh start.", "Fresh start."),

@@ -130,9 +130,52 @@ def test_expand_adds_blank_line_before_text():
 
 
 @pytest.mark.parametrize("horizon", ["sentence", "paragraph"])
-def test_stop_sequences_include_blank_line(horizon):
-    volition = volition_at("Text", horizon=horizon)
-    assert "\n\n" in stop_sequences(volition)
+def test_blank_line_is_no_stop_sequence(horizon):
+    volition = volition_at("End of a paragraph.", horizon=horizon)
+    assert "\n\n" not in stop_sequences(volition)
+    assert "\n==> " in stop_sequences(volition)
+
+
+def test_paragraph_after_leading_blank_line():
+    volition = volition_at("# T\n\nEnd of a paragraph.", horizon="paragraph")
+    assert finish("\n\nThe next paragraph.\n\nMore.", volition).text == "\n\nThe next paragraph."
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Words here.\n  -- 186257040.md <==\nmore", "Words here.\n<!-- > after sunset", "Words here. --> more"],
+    ids=["garbled-marker", "comment-start", "comment-end"],
+)
+def test_prompt_markup_cut(raw):
+    volition = volition_at("# T\n\nStart.", horizon="section")
+    assert finish(raw, volition).text.strip() == "Words here."
+
+
+def test_expand_drops_leading_heading():
+    text = "# Trip\n\n## Packing\n\n- light bag\n\n## Sunday\n"
+    volition = build_volition(Document.from_text(text), text.index("light"), mode="expand")
+    assert finish("## Sunday\n\nI packed a light bag.\n\n\n\nIt was enough.", volition).text == (
+        "I packed a light bag.\n\nIt was enough."
+    )
+
+
+def test_heading_without_section_is_empty():
+    text = "# T\n\n## A\n\nText.\n"
+    volition = build_volition(Document.from_text(text), text.index("Text"), mode="next-section")
+    result = finish("5\n\n", volition)
+    assert result.status == "empty"
+
+
+def test_paragraph_at_block_start_gets_blank_line():
+    text = "# T\n\nFirst.\n\nThe canal path."
+    volition = build_volition(Document.from_text(text), text.index("The canal"), horizon="paragraph")
+    assert finish("I went to work.", volition).text == "I went to work.\n\n"
+
+
+def test_sentence_before_text_gets_space():
+    text = "It rained. The end."
+    volition = build_volition(Document.from_text(text), text.index("The end"), horizon="sentence")
+    assert finish("We stayed in.", volition).text == "We stayed in. "
 
 
 @pytest.mark.parametrize("before", ["Last line.\n", "", "Para.\n\n"], ids=["after-newline", "empty", "after-blank"])

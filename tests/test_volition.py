@@ -79,3 +79,11 @@ def test_next_section_at_end_adds_blank_line():
 def test_cursor_outside_document():
     with pytest.raises(DocumentError):
         build_volition(Document.from_text("abc"), 10)
+
+
+def test_expand_selection_must_be_outline():
+    document = Document.from_text(DOC)
+    start = DOC.index("Train times.")
+    end = DOC.index("## Arrival") + 3
+    with pytest.raises(DocumentError, match="not an outline"):
+        build_volition(document, start, mode="expand", selection=(start, end))

@@ -198,6 +198,7 @@ class LocalBackend(Backend):
                 f"local model's context of {self._settings.n_ctx} tokens; raise local.n_ctx or lower "
                 "corpus.budget_tokens"
             )
+        info.input_tokens = len(tokens)
         started = time.perf_counter()
         prefix_source = self._restore_or_save_prefix(llm, tokens, prefix_length)
         reused = llm.longest_token_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens) if llm.n_tokens else 0
@@ -230,7 +231,6 @@ class LocalBackend(Backend):
                 emit(choice["text"])
             if choice.get("finish_reason"):
                 info.finish_reason = choice["finish_reason"]
-        info.input_tokens = len(tokens)
         info.details.update(
             reused_prefix_tokens=reused,
             prefix_state=prefix_source,
