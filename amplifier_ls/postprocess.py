@@ -29,6 +29,7 @@ _FORMAT_LEAK = re.compile(r"^.*<==[ \t]*$|<!--|-->", re.MULTILINE)
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIN_SENTENCE_CHARS = 12
+_MAX_HEADING_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def finish(raw: str, volition: Volition, line_ending: str = "\n", after_chars: i
     text = fix_boundaries(text, volition)
     if volition.lead:
         heading, _, section_body = text[len(volition.lead) :].partition("\n")
-        if not heading.strip() or not section_body.strip():
+        # A long first line is prose written on the heading line, which is kept.
+        if not heading.strip() or (not section_body.strip() and len(heading) <= _MAX_HEADING_CHARS):
             return Finished("", "empty", "the model wrote a heading without a section")
     return Finished(apply_line_ending(text, line_ending), "ok", "cut a repetition" if looped else "")

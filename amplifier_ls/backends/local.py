@@ -218,6 +218,7 @@ class LocalBackend(Backend):
             stream=True,
             stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancelled.is_set()]),
         )
+        info.details.update(reused_prefix_tokens=reused, prefix_state=prefix_source, seed=seed)
         first_token_at: float | None = None
         for chunk in stream:
             if cancelled.is_set():
@@ -227,16 +228,11 @@ class LocalBackend(Backend):
             if choice.get("text"):
                 if first_token_at is None:
                     first_token_at = time.perf_counter()
+                    info.details["time_to_first_token_s"] = round(first_token_at - started, 3)
                 info.output_tokens += 1
                 emit(choice["text"])
             if choice.get("finish_reason"):
                 info.finish_reason = choice["finish_reason"]
-        info.details.update(
-            reused_prefix_tokens=reused,
-            prefix_state=prefix_source,
-            seed=seed,
-            time_to_first_token_s=round((first_token_at or time.perf_counter()) - started, 3),
-        )
 
     async def stream(self, request: GenerationRequest, info: GenerationInfo) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
