@@ -256,9 +256,9 @@ def _make_predictor(args: argparse.Namespace, progress: StderrProgress):
 
 
 def _position_json(document: Document, offset: int) -> dict[str, int]:
-    line, character = document.position_at(offset, "utf-16")
-    return {"line": line + 1, "column": len(document.text[document.text.rfind("\n", 0, offset) + 1 : offset]) + 1,
-            "utf16_character": character}
+    line, column = document.position_at(offset, "utf-32")
+    _, utf16_character = document.position_at(offset, "utf-16")
+    return {"line": line + 1, "column": column + 1, "utf16_character": utf16_character}
 
 
 async def _run_prediction(args: argparse.Namespace, mode: str) -> int:
@@ -281,10 +281,7 @@ async def _run_prediction(args: argparse.Namespace, mode: str) -> int:
         predictor.volition_for(request)
 
         progress(f"Loading the {settings.backend} backend ({predictor.backend.model})…")
-        generated = {"chars": 0}
-
         def on_text(index: int, text: str) -> None:
-            generated["chars"] = len(text)
             progress(f"Generating: {len(text)} characters")
 
         prediction = await predictor.predict(request, on_text=on_text)

@@ -1,4 +1,4 @@
-"""Errors that reach a person: each carries one sentence that says what failed and what fixes it."""
+"""Errors that reach a person: each carries one sentence naming what failed and what fixes it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class DocumentError(AmplifierError):
 class BackendError(AmplifierError):
     """A backend failed to produce a prediction.
 
-    `retryable` tells callers whether the same request may succeed later (rate limits, overload).
+    `retryable` marks whether the same request may succeed later (rate limits, overload).
     """
 
     def __init__(self, message: str, *, retryable: bool = False):

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 TextCallback = Callable[[int, str], None]
 
+_LOOP_CHECK_PIECES = 16
 _HORIZON_TOKEN_FACTOR = {"sentence": 0.4, "paragraph": 1.0, "section": 3.0, "draft": 4.0}
 
 
@@ -68,7 +69,7 @@ class Prediction:
 
 
 def retrieval_query(document: Document) -> str:
-    """The query for corpus retrieval: the whole document, independent of the cursor, so that
+    """Return the corpus retrieval query: the whole document, independent of the cursor, so that
     requests at different positions in one document select the same excerpts."""
     return document.title + "\n" + document.text
 
@@ -145,7 +146,7 @@ class Predictor:
         """Build the prompt for a request; `corpus_scale` shrinks the archive budget on a retry.
 
         Scanning the corpus and counting tokens run in a worker thread, one request at a time,
-        so that a language server's event loop keeps answering meanwhile.
+        so that a language server's event loop keeps serving requests meanwhile.
         """
         volition = self.volition_for(request)
         await self.backend.prepare()
@@ -267,12 +268,14 @@ class Predictor:
     ) -> str:
         """Stream one sample, stopping early once the horizon is passed or the text loops."""
         text = ""
+        pieces = 0
         async with contextlib.aclosing(self.backend.stream(request, info)) as stream:
             async for piece in stream:
                 text += piece
+                pieces += 1
                 if on_text is not None:
                     on_text(index, text)
-                if _should_stop(text, volition):
+                if _should_stop(text, volition, check_loop="\n" in piece or pieces % _LOOP_CHECK_PIECES == 0):
                     info.finish_reason = info.finish_reason or "horizon"
                     break
         return text
@@ -320,10 +323,12 @@ class Predictor:
             self._corpus.close()
 
 
-def _should_stop(text: str, volition: Volition) -> bool:
+def _should_stop(text: str, volition: Volition, check_loop: bool) -> bool:
+    """Tell whether the stream can stop: the horizon is passed, or (when `check_loop`) the text loops.
+
+    Loop detection reads the whole text, so it runs at line ends and every few pieces only.
+    """
     if volition.horizon in ("sentence", "paragraph"):
-        stripped = text.lstrip("\n")
-        if len(cut_at_horizon(text, volition)) < len(text.rstrip()) and stripped.strip():
+        if text.strip() and len(cut_at_horizon(text, volition)) < len(text.rstrip()):
             return True
-    _, looped = cut_loop(text)
-    return looped
+    return check_loop and cut_loop(text)[1]

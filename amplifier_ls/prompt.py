@@ -31,7 +31,7 @@ def file_marker(path: str) -> str:
 
 @dataclass(frozen=True)
 class Notes:
-    """What the author is aiming at, besides the text itself."""
+    """The author's aims besides the text itself: outline, plan and intent."""
 
     outline: str = ""
     """The outline being expanded, as the author wrote it (list lines)."""

@@ -9,6 +9,7 @@ Offsets are indexes into `Document.text`, whose line endings are normalised to "
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -186,8 +187,6 @@ def _parse_front_matter(text: str) -> tuple[Block | None, dict]:
     if text.startswith("+++\n"):
         closing = re.search(r"^\+\+\+[ \t]*$", text[4:], re.MULTILINE)
         if closing:
-            import tomllib
-
             end = 4 + closing.end()
             try:
                 data = tomllib.loads(text[4 : 4 + closing.start()])

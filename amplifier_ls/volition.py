@@ -127,7 +127,7 @@ _LIST_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 
 
 def _is_outline(lines: str) -> bool:
-    """Whether every non-blank line is a list item or an indented continuation of one."""
+    """Return whether every non-blank line is a list item or an indented continuation of one."""
     content = [line for line in lines.split("\n") if line.strip()]
     if not content or not _LIST_LINE.match(content[0]):
         return False

@@ -70,7 +70,7 @@ class Backend(abc.ABC):
     @property
     @abc.abstractmethod
     def model(self) -> str:
-        """The model in use, as shown to the user and stored in cache keys."""
+        """Return the model in use, as shown to the user and stored in cache keys."""
 
     @abc.abstractmethod
     def capabilities(self) -> Capabilities: ...
